@@ -38,6 +38,7 @@ func TestValidateProblems(t *testing.T) {
 		wantText string
 	}{
 		{"bad cron", "train:\n  schedule:\n    cut: \"0 17 * * FRYDAY\"\n", "train.schedule.cut", 3, "FRYDAY"},
+		{"cron tz only", "train:\n  schedule:\n    report: \"CRON_TZ=UTC\"\n", "train.schedule.report", 3, "CRON_TZ=UTC"},
 		{"bad tz", "train:\n  timezone: Mars/Base\n", "train.timezone", 2, "Mars/Base"},
 		{"bad reminder env", "train:\n  schedule:\n    reminders:\n      - {name: a, env: PROD, cron: \"0 9 * * MON\"}\n", "train.schedule.reminders[0].env", 4, "PROD"},
 		{"tls none remote", "smtp:\n  host: smtp.example.com\n  tls: none\n", "smtp.tls", 3, "loopback"},

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fabu-team/fabu/schedule"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
-	"github.com/robfig/cron/v3"
 )
 
 // Problem is one thing wrong with the configuration.
@@ -62,10 +62,6 @@ func (ps Problems) Errors() Problems {
 	}
 	return out
 }
-
-// CronParser parses the train's specs: five fields, seconds optional,
-// descriptors (@daily) and CRON_TZ= allowed.
-var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // problem builds a Problem for key with the line where the key is written.
 func (c *Config) problem(key, msg, hint string) Problem {
@@ -142,7 +138,7 @@ func (c *Config) Validate() Problems {
 			add(key, "missing cron spec", `five fields, e.g. "0 17 * * FRI"`)
 			return
 		}
-		if _, err := CronParser.Parse(spec); err != nil {
+		if _, err := schedule.ParseSpec(spec); err != nil {
 			add(key, fmt.Sprintf("bad cron spec %q: %v", spec, err), `five fields (minute hour day-of-month month day-of-week), seconds optional, e.g. "0 9 * * MON"; CRON_TZ=Asia/Shanghai may prefix it`)
 		}
 	}
