@@ -349,7 +349,7 @@ func (e *Entry) Set(field, value string, words *StatusWords) error {
 	case "description":
 		e.Description = value
 	case "has_sql":
-		e.HasSQL, err = ParseYesNo(value)
+		err = setParsed(&e.HasSQL, value, ParseYesNo)
 	case "expected_solution":
 		e.ExpectedSolution = value
 	case "tech_solution":
@@ -357,9 +357,9 @@ func (e *Entry) Set(field, value string, words *StatusWords) error {
 	case "proposer":
 		e.Proposer = value
 	case "proposed_on":
-		e.ProposedOn, err = ParseDate(value)
+		err = setParsed(&e.ProposedOn, value, ParseDate)
 	case "priority":
-		e.Priority, err = ParsePriority(value)
+		err = setParsed(&e.Priority, value, ParsePriority)
 	case "status":
 		var s Status
 		s, err = words.Parse(value)
@@ -375,15 +375,15 @@ func (e *Entry) Set(field, value string, words *StatusWords) error {
 	case "resolution_note":
 		e.ResolutionNote = value
 	case "planned_start":
-		e.PlannedStart, err = ParseDate(value)
+		err = setParsed(&e.PlannedStart, value, ParseDate)
 	case "planned_finish":
-		e.PlannedFinish, err = ParseDate(value)
+		err = setParsed(&e.PlannedFinish, value, ParseDate)
 	case "tech_lead":
 		e.TechLead = value
 	case "test_start":
-		e.TestStart, err = ParseDate(value)
+		err = setParsed(&e.TestStart, value, ParseDate)
 	case "test_finish":
-		e.TestFinish, err = ParseDate(value)
+		err = setParsed(&e.TestFinish, value, ParseDate)
 	case "test_lead":
 		e.TestLead = value
 	case "test_opinion":
@@ -396,6 +396,17 @@ func (e *Entry) Set(field, value string, words *StatusWords) error {
 		return fmt.Errorf("unknown field %q (known: %s)", field, strings.Join(FieldNames(), ", "))
 	}
 	return err
+}
+
+// setParsed stores parse(value) in *dst, leaving *dst alone when value
+// does not parse (a refused Set must not clear the field).
+func setParsed[T any](dst *T, value string, parse func(string) (T, error)) error {
+	v, err := parse(value)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
 }
 
 // Equal reports whether two entries hold the same data.

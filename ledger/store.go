@@ -71,6 +71,12 @@ type Options struct {
 	Now func() time.Time
 }
 
+// initialMmapSize is the address space mapped for the file at open (not
+// memory used). Without it bbolt remaps as the file grows, and each remap
+// in a write transaction copies every node of the transaction: a bulk
+// import of 100,000 entries spent a fifth of its time there.
+const initialMmapSize = 256 << 20
+
 // Store is the bbolt file. It is safe for concurrent use.
 type Store struct {
 	db    *bolt.DB
@@ -97,7 +103,7 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: folder %s does not exist (create it or choose another --db)", path, dir)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("the store %s is in use by another fabu (waited %s for its lock; stop the other process or use another --db): %w", path, opts.LockTimeout, ErrLocked)
