@@ -139,6 +139,16 @@ func (s *Store) Now() time.Time { return s.now() }
 var migrations = map[int]func(tx *bolt.Tx) error{}
 
 func (s *Store) migrate() error {
+	// A store already at this schema needs no write at all.
+	current := false
+	s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		current = meta != nil && tx.Bucket(bucketTrains) != nil && string(meta.Get([]byte("schema"))) == fmt.Sprint(SchemaVersion)
+		return nil
+	})
+	if current {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
