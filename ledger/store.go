@@ -33,6 +33,7 @@ const DefaultTrain = "default"
 //	trains/<train>/results/<R>/<id>/<env> → Result
 //	trains/<train>/cursors/<mailbox> → Cursor (UIDVALIDITY, last UID)
 //	trains/<train>/audit/<seq>       → AuditRecord (seq: 8-byte big endian)
+//	trains/<train>/tokens/<short>    → the full reply token a subject tag [#short] stands for
 //
 // Every bucket below a train is created on demand in a write transaction.
 var (

@@ -67,6 +67,11 @@ func newRootCmd(a *app) *cobra.Command {
 	for _, c := range []*cobra.Command{
 		newConfigCmd(a),
 		newBackupCmd(a),
+		newLedgerCmd(a),
+		newPlanCmd(a),
+		newReplyCmd(a),
+		newRunCmd(a),
+		newPreviewCmd(a), newReleaseCmd(a), newOutboxCmd(a), newTriggerCmd(a),
 	} {
 		root.AddCommand(c)
 	}

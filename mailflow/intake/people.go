@@ -8,9 +8,9 @@ import (
 
 // Person is someone the train knows, with every address that is theirs.
 type Person struct {
-	Name      string
-	Addresses []string // first is the primary address
-	Roles     []string // tester, test_lead, tech_lead, manager, deputy, ops, admin
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"` // first is the primary address
+	Roles     []string `json:"roles"`     // tester, test_lead, tech_lead, manager, deputy, ops, admin
 }
 
 // Has reports whether the person holds role.
@@ -55,6 +55,9 @@ func (d *Directory) IsOwn(address string) bool {
 	a := normAddr(address)
 	return d.own[a] || d.own[normAddr(stripPlus(a))]
 }
+
+// HasOwn reports whether fabu's own addresses were given.
+func (d *Directory) HasOwn() bool { return len(d.own) > 0 }
 
 // WithRole returns the people holding role, in configuration order.
 func (d *Directory) WithRole(role string) []*Person {

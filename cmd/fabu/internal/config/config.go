@@ -97,6 +97,10 @@ type Reminder struct {
 type Decision struct {
 	Rule   string `yaml:"rule"`   // any | quorum
 	Quorum int    `yaml:"quorum"` // N approvals for rule quorum
+	// Deputy says when a person with the deputy role may decide:
+	// after_relay (default: once a manager's out-of-office reply to the
+	// report was relayed) or always (like a manager).
+	Deputy string `yaml:"deputy"`
 }
 
 // Roles a person may hold.
@@ -135,6 +139,7 @@ type SMTP struct {
 	PlusAddress  *bool    `yaml:"plus_address"`
 	Timeout      Duration `yaml:"timeout"`
 	AlertAfter   Duration `yaml:"alert_after"` // a mail still failing after this alerts the admins
+	CAFile       string   `yaml:"ca_file"`     // PEM CA certificate(s) trusted besides the system's (a private CA)
 	Password     string   `yaml:"-"`
 }
 
@@ -152,6 +157,7 @@ type IMAP struct {
 	IdleRestart     Duration `yaml:"idle_restart"`  // restart IDLE and re-check; default 5m
 	ProcessedFolder string   `yaml:"processed_folder"`
 	IgnoredFolder   string   `yaml:"ignored_folder"`
+	CAFile          string   `yaml:"ca_file"` // PEM CA certificate(s) trusted besides the system's (a private CA)
 	Password        string   `yaml:"-"`
 }
 
@@ -277,6 +283,7 @@ func (c *Config) ApplyDefaults() {
 		t.EmptyWeekNote = &v
 	}
 	def(&t.Decision.Rule, "any")
+	def(&t.Decision.Deputy, "after_relay")
 	if t.Decision.Quorum == 0 {
 		t.Decision.Quorum = 1
 	}

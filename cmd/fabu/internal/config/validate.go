@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fabu-team/fabu/schedule"
+	"github.com/fabu-team/fabu/templates"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -182,6 +183,11 @@ func (c *Config) Validate() Problems {
 	default:
 		add("train.decision.rule", fmt.Sprintf("%q is not a decision rule", t.Decision.Rule), "use any (one manager decides) or quorum (N of M)")
 	}
+	switch t.Decision.Deputy {
+	case "after_relay", "always":
+	default:
+		add("train.decision.deputy", fmt.Sprintf("%q is not a deputy policy", t.Decision.Deputy), "use after_relay (a deputy decides once a manager's out-of-office was relayed) or always")
+	}
 	if t.RequireAuth && t.TrustedAuthServ == "" {
 		add("train.trusted_authserv", "require_auth needs the authserv-id of your mail server", "the first word of the Authentication-Results header your server stamps, e.g. mx.example.com")
 	}
@@ -249,6 +255,11 @@ func (c *Config) Validate() Problems {
 	if s.Timeout < 0 {
 		add("smtp.timeout", "negative timeout", "e.g. 30s")
 	}
+	if s.CAFile != "" {
+		if _, err := LoadCAFile(s.CAFile); err != nil {
+			add("smtp.ca_file", err.Error(), "a PEM file with the CA certificate(s) that signed the server's certificate, or leave it empty")
+		}
+	}
 
 	// IMAP.
 	m := c.IMAP
@@ -262,6 +273,11 @@ func (c *Config) Validate() Problems {
 	}
 	if m.PollInterval.D() < time.Second {
 		add("imap.poll_interval", "poll interval under 1s", "e.g. 60s")
+	}
+	if m.CAFile != "" {
+		if _, err := LoadCAFile(m.CAFile); err != nil {
+			add("imap.ca_file", err.Error(), "a PEM file with the CA certificate(s) that signed the server's certificate, or leave it empty")
+		}
 	}
 	if m.IdleRestart.D() < 10*time.Second || m.IdleRestart.D() > 29*time.Minute {
 		add("imap.idle_restart", "IDLE must be restarted between every 10s and 29m", "e.g. 5m")
@@ -277,6 +293,11 @@ func (c *Config) Validate() Problems {
 	if c.Templates.Dir != "" {
 		if fi, err := os.Stat(c.Templates.Dir); err != nil || !fi.IsDir() {
 			add("templates.dir", fmt.Sprintf("%q is not a folder", c.Templates.Dir), "a folder with template overrides, or leave it empty")
+		} else if slices.Contains(templates.Languages, c.Templates.Language) {
+			// Parse and try every override now, not on Friday at 17:00.
+			if _, err := templates.Load(c.Templates.Language, c.Templates.Dir); err != nil {
+				add("templates.dir", err.Error(), "fix the template at the file and line shown, or remove the file to use the built-in one")
+			}
 		}
 	}
 	if c.Reply.MaxSize < 1024 {

@@ -203,6 +203,9 @@ func postfixMain(p paths, pt ports, tf tlsFiles, domain string) string {
 	w("local_transport = error:5.1.1 local delivery is disabled in maillab")
 	w("virtual_mailbox_domains = %s", domain)
 	w("virtual_mailbox_maps = texthash:%s", filepath.Join(p.PostfixConf, "vmailbox"))
+	// Plus-addressing (fabu+TOKEN@domain, fabu's reply tokens): look up
+	// and deliver user+ext as user, like Dovecot's recipient_delimiter.
+	w("recipient_delimiter = +")
 	w("virtual_transport = lmtp:inet:127.0.0.1:%d", pt.LMTP)
 	w("default_transport = error:5.7.1 maillab delivers only to %s", domain)
 	w("relay_transport = error:5.7.1 maillab delivers only to %s", domain)
