@@ -154,6 +154,19 @@ func (e *triggerEnv) runStep(ctx context.Context, name, release string) error {
 		return err
 	}
 	e.out("%s", res.Message)
+	if name == "cut" && res.Ran {
+		e.store.View(func(tx *ledger.Tx) error {
+			r, err := tx.Release(res.Release)
+			switch {
+			case err != nil:
+			case len(r.Entries) == 0:
+				e.out("release %s: nothing finished by development; the week is skipped", r.Name)
+			default:
+				e.out("release %s cut: %d entries, digest %s; the test list is queued", r.Name, len(r.Entries), trainAbbrev(r.Digest, 12))
+			}
+			return nil
+		})
+	}
 	if res.State.Status == ledger.StepFailed {
 		e.send(ctx)
 		return fmt.Errorf("%s of release %s failed: %s", name, res.Release, res.State.Error)
