@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // BucketTokens maps a reply token's short id (the [#xxxxxxxx] in subjects)
@@ -136,6 +138,20 @@ func (m *OutboxMail) Settle(now time.Time) {
 	}
 }
 
+// Active reports whether the outbox worker still has work with m: it has
+// recipients to deliver (queued, or being sent), or it is done with a
+// recipient refused for good that the admins were not told about yet.
+// Only active mails are in the outbox's index (see ActiveOutboxMails).
+func (m *OutboxMail) Active() bool {
+	switch m.State {
+	case OutboxQueued, OutboxSending:
+		return true
+	case OutboxDone:
+		return !m.Alerted && m.AlertOf == "" && len(m.Failed()) > 0
+	}
+	return false
+}
+
 // SentRef says which release, step and role a Message-ID (or a reply
 // token) belongs to, so replies can be matched.
 type SentRef struct {
@@ -157,9 +173,15 @@ type SentRef struct {
 var (
 	outboxPath    = []string{BucketOutbox}
 	outboxRawPath = []string{BucketOutbox, "raw"}
-	sentPath      = []string{BucketSent}
-	tokensPath    = []string{BucketTokens}
+	// outboxActivePath indexes the active mails (OutboxMail.Active): key
+	// the mail's id, value its state. The outbox keeps every mail it ever
+	// sent; the worker reads only these.
+	outboxActivePath = []string{BucketOutbox, outboxActiveName}
+	sentPath         = []string{BucketSent}
+	tokensPath       = []string{BucketTokens}
 )
+
+const outboxActiveName = "active"
 
 // NormMessageID strips angle brackets and blanks and lower-cases a
 // Message-ID, the form the sent bucket is keyed by.
@@ -199,6 +221,9 @@ func (t *Tx) Enqueue(m *OutboxMail, raw []byte) (created bool, err error) {
 	if err := t.PutJSON(outboxPath, m.ID, m); err != nil {
 		return false, err
 	}
+	if err := t.indexOutboxMail(m); err != nil {
+		return false, err
+	}
 	if err := t.PutJSON(outboxRawPath, m.ID, raw); err != nil {
 		return false, err
 	}
@@ -236,17 +261,22 @@ func (t *Tx) OutboxRaw(id string) ([]byte, error) {
 	return raw, nil
 }
 
-// PutOutboxMail stores the state of a queued mail (not its bytes).
+// PutOutboxMail stores the state of a queued mail (not its bytes), and
+// keeps the index of active mails in step, in the same transaction.
 func (t *Tx) PutOutboxMail(m *OutboxMail) error {
 	if ok, err := t.Has(outboxPath, m.ID); err != nil {
 		return err
 	} else if !ok {
 		return fmt.Errorf("outbox mail %s: %w", m.ID, ErrNotFound)
 	}
-	return t.PutJSON(outboxPath, m.ID, m)
+	if err := t.PutJSON(outboxPath, m.ID, m); err != nil {
+		return err
+	}
+	return t.indexOutboxMail(m)
 }
 
-// OutboxMails returns every mail of the outbox, oldest first.
+// OutboxMails returns every mail of the outbox, oldest first. It decodes
+// the whole history; the worker uses ActiveOutboxMails.
 func (t *Tx) OutboxMails() ([]*OutboxMail, error) {
 	var out []*OutboxMail
 	err := t.ForEachRaw(outboxPath, "", func(k, v []byte) error {
@@ -257,7 +287,13 @@ func (t *Tx) OutboxMails() ([]*OutboxMail, error) {
 		out = append(out, &m)
 		return nil
 	})
-	slices.SortStableFunc(out, func(a, b *OutboxMail) int {
+	sortOutbox(out)
+	return out, err
+}
+
+// sortOutbox orders mails oldest first (queue time, then sequence, then id).
+func sortOutbox(ms []*OutboxMail) {
+	slices.SortStableFunc(ms, func(a, b *OutboxMail) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
 		}
@@ -269,7 +305,135 @@ func (t *Tx) OutboxMails() ([]*OutboxMail, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, err
+}
+
+// ActiveOutboxMails returns the mails the outbox worker still has work
+// with (OutboxMail.Active), oldest first like OutboxMails, reading only
+// them through the index of active mails: its cost does not grow with the
+// outbox's history.
+//
+// A store written before the index existed has none. A write transaction
+// builds it then (one scan of the outbox); a read transaction scans the
+// outbox instead, until a write builds it.
+func (t *Tx) ActiveOutboxMails() ([]*OutboxMail, error) {
+	idx, err := t.outboxIndex()
+	if err != nil {
+		return nil, err
+	}
+	if idx == nil {
+		all, err := t.OutboxMails()
+		return slices.DeleteFunc(all, func(m *OutboxMail) bool { return !m.Active() }), err
+	}
+	var out []*OutboxMail
+	var stale [][]byte
+	err = idx.ForEach(func(k, _ []byte) error {
+		var m OutboxMail
+		err := t.GetJSON(outboxPath, string(k), &m)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			stale = append(stale, slices.Clone(k))
+		case err != nil:
+			return err
+		case !m.Active():
+			stale = append(stale, slices.Clone(k))
+		default:
+			out = append(out, &m)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// An index entry whose mail is gone or no longer active cannot come
+	// from the writes above; drop it when the transaction may write.
+	if t.tx.Writable() {
+		for _, k := range stale {
+			if err := idx.Delete(k); err != nil {
+				return nil, fmt.Errorf("outbox index: %w", err)
+			}
+		}
+	}
+	sortOutbox(out)
+	return out, nil
+}
+
+// indexOutboxMail puts m in the index of active mails or takes it out.
+func (t *Tx) indexOutboxMail(m *OutboxMail) error {
+	idx, err := t.outboxIndex()
+	if err != nil {
+		return err
+	}
+	if idx == nil {
+		return fmt.Errorf("outbox mail %s: a read transaction cannot store it", m.ID)
+	}
+	if m.Active() {
+		err = idx.Put([]byte(m.ID), []byte(m.State))
+	} else {
+		err = idx.Delete([]byte(m.ID))
+	}
+	if err != nil {
+		return fmt.Errorf("outbox index of %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// outboxIndex returns the bucket indexing the active mails. In a write
+// transaction a missing index is built from the outbox first (a store
+// written before the index existed, or a new one); in a read transaction
+// it is nil then. The bucket exists only complete: it is created and
+// filled in one transaction, and every later write keeps it in step.
+func (t *Tx) outboxIndex() (*bolt.Bucket, error) {
+	if b := t.lookupBucket(outboxActivePath...); b != nil || !t.tx.Writable() {
+		return b, nil
+	}
+	out, err := t.bucket(outboxPath...)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := out.CreateBucket([]byte(outboxActiveName))
+	if err != nil {
+		return nil, fmt.Errorf("create the outbox index: %w", err)
+	}
+	var active [][2][]byte // id, state
+	err = out.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return nil // a nested bucket (raw, the index)
+		}
+		var m OutboxMail
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("build the outbox index: decode outbox mail %q: %w", k, err)
+		}
+		if m.Active() {
+			active = append(active, [2][]byte{slices.Clone(k), []byte(m.State)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range active {
+		if err := idx.Put(kv[0], kv[1]); err != nil {
+			return nil, fmt.Errorf("build the outbox index: %w", err)
+		}
+	}
+	return idx, nil
+}
+
+// lookupBucket returns the bucket at path below the train, or nil when it
+// does not exist; unlike bucket it never creates one.
+func (t *Tx) lookupBucket(path ...string) *bolt.Bucket {
+	b := t.tx.Bucket(bucketTrains)
+	if b == nil {
+		return nil
+	}
+	b = b.Bucket([]byte(t.train))
+	for _, n := range path {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(n))
+	}
+	return b
 }
 
 // FindOutboxMail returns the mail whose id (or Message-ID) is ref or

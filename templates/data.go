@@ -57,6 +57,8 @@ type Data struct {
 	Expect  string
 	ReplyTo string // the address replies go to (for instructions)
 	Away    *Away  // out-of-office relay
+	// Tally is where an N-of-M decision stands after a vote (vote receipt).
+	Tally *Tally
 	// ForManagers: the escalation's managers version (else the team note).
 	ForManagers bool
 
@@ -157,6 +159,21 @@ type Away struct {
 	Name  string
 	Email string
 	Text  string // the auto-reply's text, shortened
+	// Informed are the names of the test leads copied so they know the
+	// release waits for a decision (may be empty).
+	Informed []string
+	// Nobody: no deputy and no other manager may decide; the mail only
+	// tells the test leads and admins that the release waits (it asks for
+	// no answer).
+	Nobody bool
+}
+
+// Tally is the count a vote receipt reports: the decider's vote (Data's
+// Decision) was recorded and counts toward the rule, which it does not
+// meet yet.
+type Tally struct {
+	Have int // distinct deciders who gave this verdict on the current report, this one included
+	Need int // how many it takes to decide the release
 }
 
 // Alert reports a mail the outbox could not deliver.

@@ -104,6 +104,11 @@ func Sample(lang, name string) *Data {
 	case Receipt:
 		data.Decision = &Decision{Who: pick("李经理", "Manager Li"), Email: "limanager@example.com", At: "2026-12-03 18:40", Words: pick("同意发版", "Approved"), Verdict: "approve"}
 		data.Recipient = data.Decision.Who
+	case Vote:
+		data.Decision = &Decision{Who: pick("赵总", "Director Zhao"), Email: "zhao@example.com", At: "2026-12-03 18:40", Words: pick("同意，21 除外", "Approved except 21"),
+			Verdict: "approve", Reason: pick("除外：21", "except 21")}
+		data.Recipient = data.Decision.Who
+		data.Tally = &Tally{Have: 1, Need: 2}
 	case Rejected:
 		data.Decision = &Decision{Who: pick("李经理", "Manager Li"), Email: "limanager@example.com", At: "2026-12-03 18:40", Words: pick("驳回，利息问题未解决", "Rejected, the interest bug is open"), Verdict: "reject", Reason: pick("利息问题未解决", "the interest bug is open")}
 	case Released:
@@ -118,7 +123,8 @@ func Sample(lang, name string) *Data {
 		data.Understood = pick("没有看出是同意还是驳回", "neither an approval nor a rejection")
 		data.Problem = pick("该期次已经审批", "the release has already been decided")
 	case OutOfOff:
-		data.Away = &Away{Name: pick("李经理", "Manager Li"), Email: "limanager@example.com", Text: pick("本人休假至12月7日，急事请联系张经理。", "I am out of the office until 7 December.")}
+		data.Away = &Away{Name: pick("李经理", "Manager Li"), Email: "limanager@example.com", Text: pick("本人休假至12月7日，急事请联系张经理。", "I am out of the office until 7 December."),
+			Informed: []string{lin}}
 	case OutboxAlert:
 		data.Alert = &Alert{MessageID: "<fabu.example@example.com>", Subject: pick("【fabu】2026-12-03 期 提测清单", "[fabu] 2026-12-03 test list"), Release: "2026-12-03", Step: "testlist",
 			Queued: "2026-11-27 17:00", Attempts: 7, LastError: "451 4.3.0 try again later",

@@ -59,10 +59,11 @@ const (
 	CannotUse   = "cannotuse" // a reply could not be used, and why
 	OutOfOff    = "ooo"       // a manager is away: the report relayed to deputies
 	OutboxAlert = "alert"     // outbox: a mail could not be delivered
+	Vote        = "vote"      // to a manager: the vote counts toward an N-of-M rule
 )
 
 // Names lists every mail, in the order above.
-var Names = []string{TestList, Reminder, Report, Receipt, Clarify, Approved, Rejected, Escalate, Released, Empty, Outdated, CannotUse, OutOfOff, OutboxAlert}
+var Names = []string{TestList, Reminder, Report, Receipt, Clarify, Approved, Rejected, Escalate, Released, Empty, Outdated, CannotUse, OutOfOff, OutboxAlert, Vote}
 
 // Languages lists the languages with embedded templates; the first is the default.
 var Languages = []string{"zh-CN", "en"}

@@ -111,10 +111,20 @@ func newDaemon(cfg *config.Config, storePath string, o daemonOptions) (*daemon, 
 	}
 	tr.Kick = d.worker.Kick
 
+	steps := trainSteps(tr, o.Clock)
+	if o.StepDone != nil {
+		for k, fn := range steps {
+			steps[k] = func(ctx context.Context, s schedule.Step) error {
+				err := fn(ctx, s)
+				o.StepDone(s, err)
+				return err
+			}
+		}
+	}
 	runner, err := schedule.NewRunner(schedule.RunnerOptions{
 		Timetable: tt,
 		Store:     store,
-		Steps:     trainSteps(tr, o.Clock),
+		Steps:     steps,
 		Clock:     o.Clock,
 		Logger:    o.Logger.With("part", "schedule"),
 	})
@@ -222,7 +232,7 @@ func (d *daemon) registerHealth() {
 	d.health.Add("store", func(ctx context.Context) (string, bool) {
 		n := 0
 		err := d.store.View(func(tx *ledger.Tx) error {
-			ms, err := tx.OutboxMails()
+			ms, err := tx.ActiveOutboxMails()
 			for _, m := range ms {
 				if len(m.Pending()) > 0 {
 					n++
@@ -250,7 +260,7 @@ func (d *daemon) registerHealth() {
 		var oldest time.Time
 		var failing int
 		d.store.View(func(tx *ledger.Tx) error {
-			ms, err := tx.OutboxMails()
+			ms, err := tx.ActiveOutboxMails()
 			for _, m := range ms {
 				if len(m.Pending()) > 0 && m.Attempts > 0 {
 					failing++

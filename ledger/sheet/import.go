@@ -100,7 +100,7 @@ var errNothingChanged = errors.New("nothing changed")
 // opts.SkipInvalid); on a bad file a *FileError.
 func ImportFile(ctx context.Context, s *ledger.Store, path string, opts Options) (*Result, error) {
 	opts.defaults()
-	t, err := openTable(ctx, path, opts.Sheet)
+	t, err := openTable(ctx, path, opts.Sheet, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func ImportFile(ctx context.Context, s *ledger.Store, path string, opts Options)
 // ImportBytes is ImportFile over a file's content; name is its file name.
 func ImportBytes(ctx context.Context, s *ledger.Store, name string, data []byte, opts Options) (*Result, error) {
 	opts.defaults()
-	t, err := openBytes(ctx, name, data, opts.Sheet)
+	t, err := openBytes(ctx, name, data, opts.Sheet, opts.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,23 @@ func sheetMerges(data []byte, sheet string) ([]mergeRange, error) {
 	return scanMerges(rc)
 }
 
+var mergeCellName = []byte("mergeCell")
+
 // scanMerges finds the mergeCell elements of a worksheet's XML.
 func scanMerges(r io.Reader) ([]mergeRange, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), 64<<20)
+	// Tokens are the bytes before each '>'. Only a token holding
+	// "mergeCell" can be a mergeCell tag: the tokens before the next one
+	// are skipped in bulk (a worksheet has millions of tags).
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		end := len(data)
+		if k := bytes.Index(data, mergeCellName); k >= 0 {
+			end = k
+		}
+		if i := bytes.LastIndexByte(data[:end], '>'); i >= 0 {
+			return i + 1, nil, nil
+		}
 		if i := bytes.IndexByte(data, '>'); i >= 0 {
 			return i + 1, data[:i], nil
 		}

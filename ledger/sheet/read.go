@@ -27,7 +27,7 @@ type Parsed struct {
 // opts.SkipInvalid, when they are listed in Parsed.Problems.
 func ReadFile(ctx context.Context, path string, opts Options) (*Parsed, error) {
 	opts.defaults()
-	t, err := openTable(ctx, path, opts.Sheet)
+	t, err := openTable(ctx, path, opts.Sheet, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func ReadFile(ctx context.Context, path string, opts Options) (*Parsed, error) {
 // ReadBytes is ReadFile over a file's content; name is its file name.
 func ReadBytes(ctx context.Context, name string, data []byte, opts Options) (*Parsed, error) {
 	opts.defaults()
-	t, err := openBytes(ctx, name, data, opts.Sheet)
+	t, err := openBytes(ctx, name, data, opts.Sheet, opts.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package sheet
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,25 +42,26 @@ var (
 // openTable reads the file at path and opens the sheet to import: an .xlsx
 // workbook (by content, whatever its name) or else a CSV text file. sheet
 // chooses the worksheet of a workbook ("" = the first with a ledger header).
-func openTable(ctx context.Context, path, sheet string) (table, error) {
+func openTable(ctx context.Context, path, sheet string, log *slog.Logger) (table, error) {
 	name := filepath.Base(path)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &FileError{File: name, Msg: "cannot read the file", Err: err}
 	}
-	return openBytes(ctx, name, data, sheet)
+	return openBytes(ctx, name, data, sheet, log)
 }
 
 // openBytes is openTable over the file's bytes; name is used in messages
-// and to tell .xlsx from .csv when the content does not.
-func openBytes(ctx context.Context, name string, data []byte, sheet string) (table, error) {
+// and to tell .xlsx from .csv when the content does not. log hears when
+// the fast .xlsx reader hands over to excelize.
+func openBytes(ctx context.Context, name string, data []byte, sheet string, log *slog.Logger) (table, error) {
 	if len(bytes.TrimSpace(bytes.TrimPrefix(data, utf8BOM))) == 0 {
 		return nil, &FileError{File: name, Msg: "the file is empty; export the ledger sheet from Excel again"}
 	}
 	ext := strings.ToLower(filepath.Ext(name))
 	switch {
 	case bytes.HasPrefix(data, zipMagic):
-		return openXLSX(ctx, name, data, sheet)
+		return openXLSX(ctx, name, data, sheet, log)
 	case bytes.HasPrefix(data, oleMagic):
 		if bytes.Contains(data, encryptionInfo) {
 			return nil, &FileError{File: name, Msg: "the workbook is encrypted (password-protected); fabu cannot read it: in Excel, remove the password (File → Info → Protect Workbook) and save a copy"}

@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 )
 
-// xlsxTable reads one worksheet with excelize's streaming row iterator in
-// a goroutine, raw cell values (date cells give their serial number), and
-// fills merged ranges with their top-left value.
+// xlsxTable reads one worksheet in a goroutine, raw cell values (date
+// cells give their serial number), and fills merged ranges with their
+// top-left value. excelize opens the workbook; the rows are read by the
+// fast reader (sheetScan), which gives exactly what excelize's streaming
+// row iterator gives; where it cannot vouch for that it stops before the
+// row concerned, says why in the log, and excelize's iterator reads from
+// that row on.
 type xlsxTable struct {
 	f        *excelize.File
 	sheet    string
@@ -21,6 +26,9 @@ type xlsxTable struct {
 	notes    []string
 	err      error
 	done     bool
+	// fallback is why excelize read (some of) the rows, "" when the fast
+	// reader read them all; set by the producer before the rows end.
+	fallback string
 
 	mergesReady chan struct{}
 	merges      []mergeRange // sorted by top row
@@ -32,7 +40,7 @@ type xlsxTable struct {
 
 var rawValues = excelize.Options{RawCellValue: true}
 
-func openXLSX(ctx context.Context, name string, data []byte, want string) (table, error) {
+func openXLSX(ctx context.Context, name string, data []byte, want string, log *slog.Logger) (table, error) {
 	if !hasWorkbookPart(data) {
 		return nil, &FileError{File: name, Msg: "this zip file is not an Excel workbook: it has no worksheets (is it a Word or other Office file?)"}
 	}
@@ -41,6 +49,7 @@ func openXLSX(ctx context.Context, name string, data []byte, want string) (table
 		return nil, &FileError{File: name, Msg: "this is not a readable .xlsx workbook (save it from Excel as .xlsx again)", Err: err}
 	}
 	t := &xlsxTable{f: f, mergesReady: make(chan struct{}), topLeft: map[mergeRange]string{}}
+	parts := newXLSXParts(f, data)
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
 		f.Close()
@@ -61,7 +70,7 @@ func openXLSX(ctx context.Context, name string, data []byte, want string) (table
 		t.sheet = sheets[0]
 	default:
 		for _, s := range sheets {
-			ok, err := sheetHasHeader(f, s)
+			ok, err := sheetHasHeader(f, parts, s)
 			if err != nil {
 				f.Close()
 				return nil, &FileError{File: name, Sheet: s, Msg: "cannot read the sheet", Err: err}
@@ -92,30 +101,92 @@ func openXLSX(ctx context.Context, name string, data []byte, want string) (table
 	}
 	t.p = startPipe(ctx, func(emit func(int, []string) bool) error {
 		defer rows.Close()
-		n := 0
-		for rows.Next() {
-			n++
-			cells, err := rows.Columns(rawValues)
-			if err != nil {
-				return fmt.Errorf("row %d: %w", n, err)
-			}
-			for i, c := range cells {
-				if strings.Contains(c, "\r\n") {
-					cells[i] = strings.ReplaceAll(c, "\r\n", "\n")
-				}
-			}
-			if !emit(n, cells) {
-				return nil
-			}
+		var err error
+		t.fallback, err = sheetRows(parts, rows, t.sheet, emit)
+		if t.fallback != "" {
+			log.Info("ledger import: the fast .xlsx reader stopped; excelize reads the rest", "file", name, "sheet", t.sheet,
+				"reason", t.fallback)
 		}
-		return rows.Error()
+		return err
 	})
 	return t, nil
 }
 
+// sheetRows emits the rows of sheet: from the fast reader, then, if it
+// stops before the end, from excelize's iterator rows (opened on the
+// sheet, not yet read) after the rows it emitted. fallback says why
+// excelize read, "" when it did not.
+func sheetRows(parts *xlsxParts, rows *excelize.Rows, sheet string, emit func(int, []string) bool) (fallback string, err error) {
+	n, stopped, why := scanRows(parts, sheet, emit)
+	if why == nil || stopped {
+		return "", nil
+	}
+	return fmt.Sprintf("from row %d: %v", n+1, why), excelizeRows(rows, n, emit)
+}
+
+// scanRows emits the rows the fast reader reads: n is the number of the
+// last one, stopped is true when emit asked to stop, why is set when the
+// fast reader stopped before the end.
+func scanRows(parts *xlsxParts, sheet string, emit func(int, []string) bool) (n int, stopped bool, why *scanError) {
+	s, closeScan, why := parts.openSheet(sheet)
+	if why != nil {
+		return 0, false, why
+	}
+	defer closeScan()
+	for {
+		row, cells, ok, why := s.next()
+		if !ok {
+			return n, false, why
+		}
+		n = row
+		if !emit(row, cells) {
+			return n, true, nil
+		}
+	}
+}
+
+// excelizeRows emits the rows of excelize's iterator after the first skip
+// (which the fast reader emitted).
+func excelizeRows(rows *excelize.Rows, skip int, emit func(int, []string) bool) error {
+	n := 0
+	for rows.Next() {
+		n++
+		cells, err := rows.Columns(rawValues)
+		if n <= skip {
+			if err != nil {
+				return fmt.Errorf("row %d: excelize cannot read the row the fast reader read: %w", n, err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("row %d: %w", n, err)
+		}
+		for i, c := range cells {
+			if strings.Contains(c, "\r\n") {
+				cells[i] = strings.ReplaceAll(c, "\r\n", "\n")
+			}
+		}
+		if !emit(n, cells) {
+			return nil
+		}
+	}
+	if n < skip {
+		return fmt.Errorf("excelize reads %d rows where the fast reader read %d", n, skip)
+	}
+	return rows.Error()
+}
+
 // sheetHasHeader reports whether one of the first rows of sheet is a
-// ledger header.
-func sheetHasHeader(f *excelize.File, sheet string) (bool, error) {
+// ledger header: from the fast reader, or excelize's iterator where the
+// fast reader stops first.
+func sheetHasHeader(f *excelize.File, parts *xlsxParts, sheet string) (bool, error) {
+	if s, closeScan, why := parts.openSheet(sheet); why == nil {
+		found, decided := scanHeader(s)
+		closeScan()
+		if decided {
+			return found, nil
+		}
+	}
 	rows, err := f.Rows(sheet)
 	if err != nil {
 		return false, err
@@ -131,6 +202,24 @@ func sheetHasHeader(f *excelize.File, sheet string) (bool, error) {
 		}
 	}
 	return false, rows.Error()
+}
+
+// scanHeader is sheetHasHeader over the fast reader; decided is false when
+// it stopped before it could tell.
+func scanHeader(s *sheetScan) (found, decided bool) {
+	for i := 0; i < headerScanRows; i++ {
+		_, cells, ok, why := s.next()
+		if why != nil {
+			return false, false
+		}
+		if !ok {
+			return false, true
+		}
+		if knownHeaders(cells) >= minKnownHeaders {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 func (t *xlsxTable) Name() string   { return t.sheet }

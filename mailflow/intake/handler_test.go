@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +216,9 @@ func TestRejectionQuorumAndVotesBoundToTheReport(t *testing.T) {
 	if hd := f.handle(f.replyTo(current, "outlook-zh.eml.tmpl", "钱总", "qian@example.com", "驳回，20 回归失败", threadAll)); hd.Outcome.Verdict != VerdictVote ||
 		!strings.Contains(hd.Outcome.Reason, "rejection") {
 		t.Fatalf("one rejection of two: %+v", hd.Outcome)
+	}
+	if r := f.lastQueued(R, train.StepVote); !slices.Equal(r.To, []string{"qian@example.com"}) || !strings.Contains(r.Subject, "驳回 1/2") {
+		t.Errorf("the rejection vote's receipt: to %v, subject %q", r.To, r.Subject)
 	}
 	// 李经理 answers the current report that was mailed to 钱总 (forwarded):
 	// the token is valid and 李经理 is a manager, so it counts.

@@ -279,6 +279,9 @@ func TestOutOfOfficeIsRelayedOnceAndDeputyMayThenApprove(t *testing.T) {
 	if len(q) != 1 || q[0].Step != train.StepRelay || !slices.Equal(q[0].To, []string{"deputy@example.com"}) || q[0].Role != train.RoleDeputy {
 		t.Fatalf("queued %+v", q)
 	}
+	if !slices.Contains(q[0].Cc, "linlin@example.com") {
+		t.Errorf("the test lead is not told: cc %v", q[0].Cc)
+	}
 	if text := decodeText(t, f.delivered(q[0].MessageID).Data); !strings.Contains(text, "12月7日休假") {
 		t.Errorf("the relay lacks the out-of-office text:\n%s", text)
 	}
@@ -324,14 +327,33 @@ func TestQuorumTwoOfThree(t *testing.T) {
 	if rel := f.release(R); rel.State != ledger.ReleaseAwaitingApproval || len(rel.Decisions) != 1 {
 		t.Fatalf("after one approval: %s %d", rel.State, len(rel.Decisions))
 	}
-	if q := f.queuedSince(mark); len(q) != 0 {
-		t.Fatalf("one approval of two queued %+v", q)
+	// The approval that only counts gets a receipt saying where the count
+	// stands, and nothing goes to ops.
+	checkVoteReceipt := func(q []sentMail, inReplyTo, want string) {
+		t.Helper()
+		if len(q) != 1 || q[0].Step != train.StepVote || !slices.Equal(q[0].To, []string{"zhao@example.com"}) || len(q[0].Cc) != 0 {
+			t.Fatalf("queued after a vote: %+v", q)
+		}
+		got := f.delivered(q[0].MessageID)
+		if !slices.Equal(got.To, []string{"zhao@example.com"}) {
+			t.Errorf("the sink got the receipt for %v", got.To)
+		}
+		if text := decodeText(t, got.Data); !strings.Contains(text, want) || !strings.Contains(text, "本期需 2 位经理同意才发版") {
+			t.Errorf("the receipt lacks %q:\n%s", want, text)
+		}
+		if !strings.Contains(q[0].Refs, inReplyTo) {
+			t.Errorf("the receipt does not answer %s: References %s", inReplyTo, q[0].Refs)
+		}
 	}
-	// The same manager again does not make two.
+	checkVoteReceipt(f.queuedSince(mark), s1.MessageID, "目前已有 1 位同意")
+	// The same manager again does not make two; the receipt says so.
+	mark = f.outboxMark()
 	s1b := f.replyTo(report, "gmail-en.eml.tmpl", "赵总", "zhao@example.com", "Approved", threadAll)
-	if rec := f.send(s1b); rec.Verdict != VerdictVote {
+	if rec := f.send(s1b); rec.Verdict != VerdictVote || !strings.Contains(rec.Reason, "1 of 2") {
 		t.Fatalf("same manager twice: %+v", rec)
 	}
+	checkVoteReceipt(f.queuedSince(mark), s1b.MessageID, "目前已有 1 位同意")
+	mark = f.outboxMark()
 	s2 := f.replyTo(report, "thunderbird-zh.eml.tmpl", "钱总", "qian@example.com", "同意发布", threadAll)
 	if rec := f.send(s2); rec.Verdict != VerdictDecided || !strings.Contains(rec.Reason, "赵总, 钱总") {
 		t.Fatalf("second approval: %+v", rec)
@@ -341,7 +363,7 @@ func TestQuorumTwoOfThree(t *testing.T) {
 		t.Fatalf("release %s decisions %d", rel.State, len(rel.Decisions))
 	}
 	q := f.queuedSince(mark)
-	if len(q) != 2 || q[0].Step != train.StepApproved {
+	if len(q) != 2 || q[0].Step != train.StepApproved || q[1].Step != train.StepReceipt {
 		t.Fatalf("queued %+v", q)
 	}
 	f.delivered(q[0].MessageID)

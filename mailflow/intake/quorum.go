@@ -159,7 +159,15 @@ func (c *call) decide(d ledger.Decision, digest string, excluded []string) (stri
 		if err := c.tx.PutRelease(c.rel); err != nil {
 			return "", "", err
 		}
+		// The voter learns that the vote counts and where the count stands.
+		if err := c.h.tr.VoteRecorded(c.tx, c.rel.Name, d, have, need); err != nil {
+			return "", "", stepError("mail the vote receipt", err)
+		}
 		c.hd.act("recorded the %s of %s: %d of %d needed", word, d.Who, have, need)
+		if d.Email != "" {
+			c.hd.Mailed = true
+			c.hd.act("mailed %s a receipt: the %s counts, %d of %d", d.Who, word, have, need)
+		}
 		return VerdictVote, fmt.Sprintf("%s by %s recorded (%d of %d needed; so far: %s)", word, d.Who, have, need,
 			strings.Join(append(t.approvers, t.rejecters...), ", ")), nil
 	}

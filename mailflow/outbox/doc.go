@@ -46,4 +46,13 @@
 // connection after DATA is treated the same way (the server may have the
 // mail). Nothing is lost: a mail leaves the outbox only when every
 // recipient was delivered or refused for good.
+//
+// # Cost
+//
+// The outbox keeps every mail it sent (for `fabu outbox list` and reply
+// matching). The worker reads only the active ones (ledger's
+// Tx.ActiveOutboxMails, an index kept in the same transaction as every
+// change of a mail), and looks in a read transaction before it writes, so
+// a send, and the idle worker's look each minute, costs the same with ten
+// mails of history as with ten thousand.
 package outbox

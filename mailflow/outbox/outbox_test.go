@@ -14,6 +14,7 @@ import (
 
 	"github.com/fabu-team/fabu/ledger"
 	"github.com/fabu-team/fabu/mailflow/smtptest"
+	bolt "go.etcd.io/bbolt"
 )
 
 // clock is a settable test clock.
@@ -36,7 +37,7 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T, c *clock) *ledger.Store {
+func openStore(t testing.TB, c *clock) *ledger.Store {
 	t.Helper()
 	s, err := ledger.Open(filepath.Join(t.TempDir(), "outbox.db"), ledger.Options{Now: c.Now})
 	if err != nil {
@@ -47,7 +48,7 @@ func openStore(t *testing.T, c *clock) *ledger.Store {
 }
 
 // enqueue composes and queues a mail to rcpts with a step name.
-func enqueue(t *testing.T, s *ledger.Store, step string, rcpts ...string) *ledger.OutboxMail {
+func enqueue(t testing.TB, s *ledger.Store, step string, rcpts ...string) *ledger.OutboxMail {
 	t.Helper()
 	id, mid := MailID("default", "2026-12-03", step, "", rcpts, "example.com")
 	msg := &Message{MessageID: mid, Date: time.Date(2026, 11, 27, 17, 0, 0, 0, time.UTC), From: Address{"fabu", "fabu@example.com"},
@@ -73,7 +74,7 @@ func enqueue(t *testing.T, s *ledger.Store, step string, rcpts ...string) *ledge
 	return m
 }
 
-func sinkSender(t *testing.T, sink *smtptest.Sink) Sender {
+func sinkSender(t testing.TB, sink *smtptest.Sink) Sender {
 	t.Helper()
 	s, err := NewSMTPSender(SMTPOptions{Host: sink.Host(), Port: sink.Port(), TLS: "none", Auth: "none", Timeout: 5 * time.Second})
 	if err != nil {
@@ -491,4 +492,71 @@ func TestRunSendsOnKickAndRetriesOnItsClock(t *testing.T) {
 	if got := mailState(t, s, m.ID); got.State != ledger.OutboxDone || got.Attempts != 2 {
 		t.Errorf("mail %s after %d attempts", got.State, got.Attempts)
 	}
+}
+
+// TestWorkerOnAStoreWrittenBeforeTheIndex: a store whose outbox has no
+// index of active mails (written by an older fabu) is delivered from all
+// the same, and its first write transaction builds the index.
+func TestWorkerOnAStoreWrittenBeforeTheIndex(t *testing.T) {
+	c := newClock()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := ledger.Open(path, ledger.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := smtptest.Start(t, smtptest.Options{})
+	sink.RejectRcpt("gone@example.com", 550, 1)
+	done := enqueue(t, s, "testlist", "linlin@example.com")
+	w := &Worker{Store: s, Sender: sinkSender(t, sink), Clock: c.Now}
+	if n, err := w.SendDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("SendDue = %d, %v", n, err)
+	}
+	queued := enqueue(t, s, "sit-1", "linlin@example.com", "gone@example.com")
+	s.Close()
+	// Take the index away, as an older fabu would have left the store.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("trains")).Bucket([]byte("default")).Bucket([]byte(ledger.BucketOutbox)).DeleteBucket([]byte("active"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = ledger.Open(path, ledger.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var alerts []string
+	w = &Worker{Store: s, Sender: sinkSender(t, sink), Clock: c.Now, Alerter: alertFunc(func(m *ledger.OutboxMail) { alerts = append(alerts, m.ID) })}
+	if n, err := w.SendDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("SendDue on the old store = %d, %v", n, err)
+	}
+	if byID := sink.ByMessageID(); byID[queued.MessageID] != 1 || byID[done.MessageID] != 1 {
+		t.Errorf("sink got %v", byID)
+	}
+	if len(alerts) != 1 || alerts[0] != queued.ID {
+		t.Errorf("alerts about %v, want the refused %s", alerts, queued.ID)
+	}
+	err = s.View(func(tx *ledger.Tx) error {
+		active, err := tx.ActiveOutboxMails()
+		if err != nil || len(active) != 0 {
+			t.Errorf("active after delivery and alert: %d, %v", len(active), err)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// alertFunc is an Alerter that only notes what it was asked about.
+type alertFunc func(m *ledger.OutboxMail)
+
+func (f alertFunc) EnqueueAlert(tx *ledger.Tx, m *ledger.OutboxMail) (bool, error) {
+	f(m)
+	return true, nil
 }

@@ -71,6 +71,9 @@ type Worker struct {
 	After func(d time.Duration) <-chan time.Time
 
 	mu sync.Mutex // one SendDue at a time
+	// started: the first SendDue ran its crash recovery in a write
+	// transaction (which also builds the outbox index of an older store).
+	started bool
 }
 
 func (w *Worker) now() time.Time {
@@ -163,7 +166,7 @@ func (w *Worker) nextDue() (time.Time, bool, error) {
 	var next time.Time
 	found := false
 	err := w.Store.View(func(tx *ledger.Tx) error {
-		all, err := tx.OutboxMails()
+		all, err := tx.ActiveOutboxMails()
 		for _, m := range all {
 			if m.State == ledger.OutboxQueued && (!found || m.NextAttempt.Before(next)) {
 				next, found = m.NextAttempt, true
@@ -241,10 +244,24 @@ func (w *Worker) SendDue(ctx context.Context) (n int, err error) {
 }
 
 // recover turns mails left "sending" by a crash into queued mails flagged
-// as possible duplicates for the recipients that were in flight.
+// as possible duplicates for the recipients that were in flight. The first
+// call of a Worker runs in a write transaction; later calls look first and
+// write only when a mail was left sending (a failed record), so an idle
+// worker does not commit.
 func (w *Worker) recover() error {
-	return w.Store.Update(func(tx *ledger.Tx) error {
-		all, err := tx.OutboxMails()
+	if w.started {
+		leftover := false
+		err := w.Store.View(func(tx *ledger.Tx) error {
+			all, err := tx.ActiveOutboxMails()
+			leftover = slices.ContainsFunc(all, func(m *ledger.OutboxMail) bool { return m.State == ledger.OutboxSending })
+			return err
+		})
+		if err != nil || !leftover {
+			return err
+		}
+	}
+	err := w.Store.Update(func(tx *ledger.Tx) error {
+		all, err := tx.ActiveOutboxMails()
 		if err != nil {
 			return err
 		}
@@ -269,13 +286,17 @@ func (w *Worker) recover() error {
 		}
 		return nil
 	})
+	if err == nil {
+		w.started = true
+	}
+	return err
 }
 
 func (w *Worker) due() ([]*ledger.OutboxMail, error) {
 	now := w.now()
 	var out []*ledger.OutboxMail
 	err := w.Store.View(func(tx *ledger.Tx) error {
-		all, err := tx.OutboxMails()
+		all, err := tx.ActiveOutboxMails()
 		for _, m := range all {
 			if m.State == ledger.OutboxQueued && !m.NextAttempt.After(now) && len(m.Pending()) > 0 {
 				out = append(out, m)
@@ -442,22 +463,38 @@ func (w *Worker) recordFailure(m *ledger.OutboxMail, cause error) error {
 	})
 }
 
-// alerts queues the alert mails that are due: a mail with a recipient
-// refused for good, or still pending AlertAfter after it was queued.
+// alertDue reports whether the admins are to be told about m now: a
+// recipient was refused for good, or one is still pending AlertAfter
+// after the mail was queued (once per mail; never about an alert).
+func alertDue(m *ledger.OutboxMail, now time.Time, alertAfter time.Duration) bool {
+	if m.Alerted || m.AlertOf != "" || m.State == ledger.OutboxDropped {
+		return false
+	}
+	late := len(m.Pending()) > 0 && now.Sub(m.Created) >= alertAfter
+	return late || len(m.Failed()) > 0
+}
+
+// alerts queues the alert mails that are due (alertDue). It looks in a
+// read transaction first and writes only when an alert is due.
 func (w *Worker) alerts() (queued int, err error) {
 	now := w.now()
 	o := w.opts()
+	due := false
+	err = w.Store.View(func(tx *ledger.Tx) error {
+		all, err := tx.ActiveOutboxMails()
+		due = slices.ContainsFunc(all, func(m *ledger.OutboxMail) bool { return alertDue(m, now, o.AlertAfter) })
+		return err
+	})
+	if err != nil || !due {
+		return 0, err
+	}
 	err = w.Store.Update(func(tx *ledger.Tx) error {
-		all, err := tx.OutboxMails()
+		all, err := tx.ActiveOutboxMails()
 		if err != nil {
 			return err
 		}
 		for _, m := range all {
-			if m.Alerted || m.AlertOf != "" || m.State == ledger.OutboxDropped {
-				continue
-			}
-			late := len(m.Pending()) > 0 && now.Sub(m.Created) >= o.AlertAfter
-			if !late && len(m.Failed()) == 0 {
+			if !alertDue(m, now, o.AlertAfter) {
 				continue
 			}
 			m.Alerted = true

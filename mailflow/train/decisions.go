@@ -122,6 +122,49 @@ func (t *Train) receipt(tx *ledger.Tx, r *ledger.Release, v *view, d ledger.Deci
 		to: []outbox.Address{{Name: d.Who, Addr: d.Email}}, data: data, inReplyTo: d.MessageID})
 }
 
+// VoteRecorded answers, in the intake's transaction tx, the manager (or
+// deputy) whose decision d on release was recorded as one vote of an
+// N-of-M rule that it does not meet yet: the vote receipt says it counts,
+// that have of need approvals (or rejections, by d.Verdict) of the current
+// report are in, and what happens when need is reached. Nothing else
+// changes. The release must be awaiting approval (ErrState otherwise);
+// have must be at least 1 and below need (else the vote decided, and
+// Approve or Reject answer it). A decision without an address (d.Email)
+// is recorded without a receipt.
+func (t *Train) VoteRecorded(tx *ledger.Tx, release string, d ledger.Decision, have, need int) error {
+	_, err := t.voteTx(tx, release, d, have, need, false)
+	return err
+}
+
+func (t *Train) voteTx(tx *ledger.Tx, release string, d ledger.Decision, have, need int, preview bool) ([]*queued, error) {
+	r, err := tx.Release(release)
+	if err != nil {
+		return nil, fmt.Errorf("vote receipt: %w", err)
+	}
+	if r.State != ledger.ReleaseAwaitingApproval && !preview {
+		return nil, fmt.Errorf("vote receipt for release %s: it is %s, not awaiting approval: %w", release, r.State, ErrState)
+	}
+	if d.Verdict != ledger.VerdictApprove && d.Verdict != ledger.VerdictReject {
+		return nil, fmt.Errorf("vote receipt for release %s: the verdict %q is neither approve nor reject", release, d.Verdict)
+	}
+	if have < 1 || have >= need {
+		return nil, fmt.Errorf("vote receipt for release %s: %d of %d is not a vote that waits for others (the rule is met, or no vote is counted)", release, have, need)
+	}
+	if d.Email == "" {
+		return nil, nil
+	}
+	data := t.baseData(r.Name, StepVote, LateInfo{})
+	data.Decision = t.decision(d)
+	data.Recipient = d.Who
+	data.Tally = &templates.Tally{Have: have, Need: need}
+	q, err := t.enqueue(tx, mailSpec{kind: templates.Vote, step: StepVote, disc: d.MessageID, release: r,
+		to: []outbox.Address{{Name: d.Who, Addr: d.Email}}, data: data, inReplyTo: d.MessageID})
+	if err != nil || preview {
+		return list(q), err
+	}
+	return list(q), tx.PutRelease(r)
+}
+
 func (t *Train) decision(d ledger.Decision) *templates.Decision {
 	return &templates.Decision{Who: d.Who, Email: d.Email, At: t.fmtTime(d.At), Words: d.Words, Verdict: d.Verdict, Reason: d.Reason}
 }

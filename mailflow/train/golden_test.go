@@ -55,6 +55,11 @@ func everyMail(t *testing.T, lang string) []*queued {
 	mgr.MessageID = "late-1@example.com"
 	f.update(func(tx *ledger.Tx) error { return f.train.NotifyCannotUse(tx, R, mgr, "该期次已经审批") })
 	f.update(func(tx *ledger.Tx) error {
+		vote := dec(f.clock.Now(), "李经理", "limanager@example.com", "vote-1@example.com", "同意，21 除外", "除外：21")
+		vote.Verdict = ledger.VerdictApprove
+		return f.train.VoteRecorded(tx, R, vote, 1, 2)
+	})
+	f.update(func(tx *ledger.Tx) error {
 		return f.train.Approve(tx, R, dec(f.clock.Now(), "李经理", "limanager@example.com", "ok-1@example.com", "同意发版", ""))
 	})
 	f.clock.Set(time.Date(2026, 12, 3, 23, 10, 0, 0, shanghai))

@@ -121,8 +121,14 @@ func (t *Train) cannotUseTx(tx *ledger.Tx, release string, r ReplyRef, problem s
 // RelayOutOfOffice passes the test-complete report of release to the
 // deputies (or, without deputies, to the other managers) when a manager's
 // mailbox answered with an out-of-office notice (r; text is its shortened
-// text). The relayed report carries a token for role deputy bound to the
-// current report. A release not awaiting approval is left alone.
+// text), so the release does not silently wait. The test leads (the
+// people with role test_lead and the test leads the release's entries
+// name) and the admins are in copy; the mail names the test leads it
+// informs. The relayed report carries a token for role deputy (or
+// manager) bound to the current report. With no deputy and no other
+// manager, the test leads and admins are told that the release waits for
+// the away manager (the mail asks for no answer and carries no token). A
+// release not awaiting approval is left alone.
 func (t *Train) RelayOutOfOffice(tx *ledger.Tx, release string, r ReplyRef, text string) error {
 	_, err := t.relayTx(tx, release, r, text, false)
 	return err
@@ -151,14 +157,40 @@ func (t *Train) relayTx(tx *ledger.Tx, release string, r ReplyRef, text string, 
 	if err != nil {
 		return nil, err
 	}
+	leads := minus(t.testLeads(v), append(self, to...))
 	d := t.reportData(tx, rel, v, StepRelay, LateInfo{})
-	d.Away = &templates.Away{Name: away.Name, Email: away.Email, Text: text}
+	d.Away = &templates.Away{Name: away.Name, Email: away.Email, Text: text, Nobody: len(to) == 0}
+	digest := t.reportDigest(v)
+	if d.Away.Nobody {
+		// Nobody else may decide: the test leads and admins are told that
+		// the release waits; the mail asks for no answer (no token).
+		role, digest = "", ""
+		t.log().Warn("train: a manager is away and nobody else may decide (no deputy, no other manager); the test leads and admins are told",
+			"release", release, "manager", away.Name)
+	} else {
+		for _, a := range leads {
+			d.Away.Informed = append(d.Away.Informed, a.Name)
+		}
+	}
+	cc := minus(append(leads, t.withRole(RoleAdmin)...), self)
 	q, err := t.enqueue(tx, mailSpec{kind: templates.OutOfOff, step: StepRelay, disc: away.Email, release: rel, to: to,
-		cc: t.withRole(RoleAdmin), role: role, digest: t.reportDigest(v), data: d, decision: true, inReplyTo: r.MessageID})
+		cc: cc, role: role, digest: digest, data: d, decision: !d.Away.Nobody, inReplyTo: r.MessageID})
 	if q, err = t.skipNobody(tx, q, err, release); err != nil {
 		return nil, err
 	}
 	return list(q), tx.PutRelease(rel)
+}
+
+// testLeads returns the people with role test_lead, then the configured
+// people the view's entries name as test lead, each once.
+func (t *Train) testLeads(v *view) []outbox.Address {
+	out := t.withRole(RoleTestLead)
+	for _, e := range v.entries {
+		if p, ok := t.byName(e.TestLead); ok {
+			out = addAddr(out, outbox.Address{Name: p.Name, Addr: p.Email})
+		}
+	}
+	return out
 }
 
 // RefuseOutdated answers a manager who replied to an earlier report of

@@ -34,7 +34,7 @@ func (t *Train) PreviewSteps() []string {
 	for _, env := range t.envs() {
 		out = append(out, "remind-"+env)
 	}
-	return append(out, "report", "escalate", "approved", "receipt", "rejected", "released", "clarify", "cannotuse",
+	return append(out, "report", "escalate", "approved", "receipt", "vote", "rejected", "released", "clarify", "cannotuse",
 		"outdated", "ooo", "empty", "alert")
 }
 
@@ -126,6 +126,12 @@ func (t *Train) previewTx(tx *ledger.Tx, step, release string) ([]*queued, error
 			return qs, err
 		}
 		return slices.DeleteFunc(qs, func(q *queued) bool { return q.mail.Step != StepReceipt }), nil
+	case "vote":
+		if mgrErr != nil {
+			return nil, mgrErr
+		}
+		return t.voteTx(tx, release, ledger.Decision{Who: manager.Name, Email: manager.Email, Role: RoleManager, At: tx.Now(),
+			MessageID: "preview-reply@fabu.invalid", Words: t.word("同意", "approve"), Verdict: ledger.VerdictApprove}, 1, 2, true)
 	case "released":
 		ops, err := t.first(RoleOps)
 		if err != nil {

@@ -4,7 +4,8 @@
 // it. The scheduler calls the scheduled steps (Cut, Remind, Report,
 // Escalate, EmptyWeek: each one transaction of its own); the reply intake
 // calls the reply steps inside its own transaction (Approve, Reject,
-// Released, Clarify, NotifyCannotUse, RelayOutOfOffice, RefuseOutdated).
+// VoteRecorded, Released, Clarify, NotifyCannotUse, RelayOutOfOffice,
+// RefuseOutdated).
 //
 // Every step is idempotent: the state it needs is checked, and each mail
 // has a stable id (outbox.MailID) so running a step twice queues nothing
@@ -45,6 +46,7 @@ const (
 	StepEscalate  = "escalate"
 	StepApproved  = "approved"
 	StepReceipt   = "receipt"
+	StepVote      = "vote" // receipt of a vote that counts toward an N-of-M rule
 	StepRejected  = "rejected"
 	StepReleased  = "released"
 	StepEmpty     = "empty"
