@@ -281,6 +281,20 @@ func (d *daemon) registerHealth() {
 	})
 }
 
+// updateNextStep sets the next-step gauge from the timetable.
+func (d *daemon) updateNextStep() {
+	now := d.clock.Now()
+	d.metrics.NextStep.Reset()
+	for _, r := range d.tt.Plan(now, 2) {
+		for _, s := range r.Steps {
+			if s.Status != schedule.PlanSkipped && s.At.After(now) {
+				d.metrics.NextStep.WithLabelValues(s.Name, r.Name).Set(float64(s.At.Unix()))
+				return
+			}
+		}
+	}
+}
+
 // Run starts every part and blocks until ctx is done or a part fails for
 // good at start (bad credentials). Network errors are retried inside.
 func (d *daemon) Run(ctx context.Context) error {
@@ -295,7 +309,7 @@ func (d *daemon) Run(ctx context.Context) error {
 		d.log.Warn(w)
 	}
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -311,6 +325,17 @@ func (d *daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	d.updateNextStep()
+	start("next-step", func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-d.clock.After(time.Minute):
+				d.updateNextStep()
+			}
+		}
+	})
 	start("outbox", d.worker.Run)
 	start("schedule", d.runner.Run)
 	if d.watcher != nil {
