@@ -72,6 +72,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newReplyCmd(a),
 		newRunCmd(a),
 		newPreviewCmd(a), newReleaseCmd(a), newOutboxCmd(a), newTriggerCmd(a),
+		newDemoCmd(a),
 	} {
 		root.AddCommand(c)
 	}
