@@ -39,20 +39,66 @@ func sheetMerges(data []byte, sheet string) ([]mergeRange, error) {
 
 var mergeCellName = []byte("mergeCell")
 
+// mergesResult is what sheetMerges returned.
+type mergesResult struct {
+	ranges []mergeRange
+	err    error
+}
+
+// startMerges runs sheetMerges in a goroutine.
+func startMerges(data []byte, sheet string) <-chan mergesResult {
+	ch := make(chan mergesResult, 1)
+	go func() {
+		ranges, err := sheetMerges(data, sheet)
+		ch <- mergesResult{ranges, err}
+	}()
+	return ch
+}
+
+// firstSheetName is the name of the first sheet the workbook part lists,
+// "" when that cannot be read.
+func firstSheetName(data []byte) string {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return ""
+	}
+	rc, err := zr.Open(workbookPart(zr))
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	dec := xml.NewDecoder(rc)
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "sheet" {
+			for _, a := range se.Attr {
+				if a.Name.Local == "name" && a.Name.Space == "" {
+					return a.Value
+				}
+			}
+			return ""
+		}
+	}
+}
+
 // scanMerges finds the mergeCell elements of a worksheet's XML.
 func scanMerges(r io.Reader) ([]mergeRange, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), 64<<20)
 	// Tokens are the bytes before each '>'. Only a token holding
 	// "mergeCell" can be a mergeCell tag: the tokens before the next one
-	// are skipped in bulk (a worksheet has millions of tags).
+	// are skipped in bulk (a worksheet has millions of tags), as one empty
+	// token (a nil token would make the Scanner read on, and stop at EOF).
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
 		end := len(data)
 		if k := bytes.Index(data, mergeCellName); k >= 0 {
 			end = k
 		}
 		if i := bytes.LastIndexByte(data[:end], '>'); i >= 0 {
-			return i + 1, nil, nil
+			return i + 1, data[:0], nil
 		}
 		if i := bytes.IndexByte(data, '>'); i >= 0 {
 			return i + 1, data[:i], nil

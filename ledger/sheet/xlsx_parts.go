@@ -207,9 +207,11 @@ func (p *xlsxParts) sheetPart(sheet string) (string, *scanError) {
 	return part, nil
 }
 
-// maxInflatedPart caps a part the fast reader reads whole into memory
-// (shared strings kept by excelize in a temporary file).
-const maxInflatedPart = 256 << 20
+// maxInflatedPart caps a part the fast reader reads whole into memory:
+// shared strings excelize keeps in a temporary file (over 16 MiB). A
+// 100,000-row ledger's are a few MiB; past the cap excelize reads, from
+// its file, without holding them all.
+const maxInflatedPart = 64 << 20
 
 // sharedStrings reads the shared strings excelize would look cells up in.
 func (p *xlsxParts) sharedStrings() ([]string, *scanError) {

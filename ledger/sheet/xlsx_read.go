@@ -41,9 +41,20 @@ type xlsxTable struct {
 var rawValues = excelize.Options{RawCellValue: true}
 
 func openXLSX(ctx context.Context, name string, data []byte, want string, log *slog.Logger) (table, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if !hasWorkbookPart(data) {
 		return nil, &FileError{File: name, Msg: "this zip file is not an Excel workbook: it has no worksheets (is it a Word or other Office file?)"}
 	}
+	// The merged ranges are read from the zip entry while excelize opens
+	// the workbook, for the sheet it most likely is: the one asked for, or
+	// the first.
+	guess := want
+	if guess == "" {
+		guess = firstSheetName(data)
+	}
+	early := startMerges(data, guess)
 	f, err := excelize.OpenReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, &FileError{File: name, Msg: "this is not a readable .xlsx workbook (save it from Excel as .xlsx again)", Err: err}
@@ -89,9 +100,14 @@ func openXLSX(ctx context.Context, name string, data []byte, want string, log *s
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		t.date1904 = *props.Date1904
 	}
+	merges := early
+	if t.sheet != guess {
+		merges = startMerges(data, t.sheet)
+	}
 	go func() {
 		defer close(t.mergesReady)
-		t.merges, t.mergeErr = sheetMerges(data, t.sheet)
+		m := <-merges
+		t.merges, t.mergeErr = m.ranges, m.err
 		sort.SliceStable(t.merges, func(i, j int) bool { return t.merges[i].r1 < t.merges[j].r1 })
 	}()
 	rows, err := f.Rows(t.sheet)
