@@ -156,7 +156,7 @@ func (e *e2eEnv) checkMailboxes(ctx context.Context, snap *storeSnapshot) mailTa
 		// Every copy Postfix took is delivered: its queue is empty.
 		return e.postfixQueueEmpty(), nil
 	}
-	if err := pollUntil(ctx, 200*time.Millisecond, complete); err != nil {
+	if err := e2ePoll(ctx, 200*time.Millisecond, complete); err != nil {
 		tally.problem("mailboxes still incomplete: %v", err)
 	}
 	for _, p := range e2ePeople {
@@ -495,7 +495,7 @@ func (e *e2eEnv) drain(ctx context.Context) (*storeSnapshot, error) {
 			return nil, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = pollUntil(wctx, 100*time.Millisecond, func() (bool, error) {
+		err = e2ePoll(wctx, 100*time.Millisecond, func() (bool, error) {
 			if err := e.exitedEarly(); err != nil {
 				return false, err
 			}
@@ -519,7 +519,7 @@ type reliabilityRow struct {
 	Fault      string
 	Trials     int
 	Survived   int
-	Lost       int
+	Lost       string
 	Duplicates string
 	Decisions  string
 }
@@ -544,8 +544,12 @@ func (r *reliabilityTable) log(t *testing.T) {
 	defer r.mu.Unlock()
 	t.Logf("RELIABILITY | fault | trials | survived | mails lost | duplicates | decisions lost / doubled |")
 	for _, row := range r.rows {
-		t.Logf("RELIABILITY | %s | %d | %d | %d | %s | %s |", row.Fault, row.Trials, row.Survived, row.Lost, row.Duplicates, row.Decisions)
+		t.Logf("RELIABILITY | %s | %d | %d | %s | %s | %s |", row.Fault, row.Trials, row.Survived, row.Lost, row.Duplicates, row.Decisions)
 	}
+}
+
+func lostSummary(m mailTally) string {
+	return fmt.Sprintf("%d of %d", m.Lost, m.Expected)
 }
 
 func dupSummary(m mailTally) string {

@@ -370,14 +370,14 @@ func (e *e2eEnv) stop() error {
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.exited
-		return fmt.Errorf("fabu did not stop within 20s of SIGTERM\n%s", tailFile(p.logPath, 30))
+		return fmt.Errorf("fabu did not stop within 20s of SIGTERM\n%s", e2eTailFile(p.logPath, 30))
 	}
 	e.mu.Lock()
 	e.sim = p.simAt(time.Now())
 	e.proc = nil
 	e.mu.Unlock()
 	if p.waitErr != nil {
-		return fmt.Errorf("fabu run exited with %v\n%s", p.waitErr, tailFile(p.logPath, 30))
+		return fmt.Errorf("fabu run exited with %v\n%s", p.waitErr, e2eTailFile(p.logPath, 30))
 	}
 	return nil
 }
@@ -392,7 +392,7 @@ func (e *e2eEnv) exitedEarly() error {
 	}
 	select {
 	case <-p.exited:
-		return fmt.Errorf("fabu run exited on its own: %v\n%s", p.waitErr, tailFile(p.logPath, 40))
+		return fmt.Errorf("fabu run exited on its own: %v\n%s", p.waitErr, e2eTailFile(p.logPath, 40))
 	default:
 		return nil
 	}
@@ -406,10 +406,10 @@ func (e *e2eEnv) waitReady(ctx context.Context) error {
 	if p == nil {
 		return errors.New("waitReady: fabu is not running")
 	}
-	return pollUntil(ctx, 10*time.Millisecond, func() (bool, error) {
+	return e2ePoll(ctx, 10*time.Millisecond, func() (bool, error) {
 		select {
 		case <-p.exited:
-			return false, fmt.Errorf("fabu run exited before it was ready: %v\n%s", p.waitErr, tailFile(p.logPath, 40))
+			return false, fmt.Errorf("fabu run exited before it was ready: %v\n%s", p.waitErr, e2eTailFile(p.logPath, 40))
 		default:
 		}
 		b, _ := os.ReadFile(p.logPath)
@@ -472,9 +472,9 @@ func (e *e2eEnv) dumpOnFailure() {
 	})
 }
 
-// pollUntil calls cond every interval until it returns true, an error, or
+// e2ePoll calls cond every interval until it returns true, an error, or
 // ctx ends.
-func pollUntil(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
+func e2ePoll(ctx context.Context, interval time.Duration, cond func() (bool, error)) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -496,12 +496,33 @@ func pollUntil(ctx context.Context, interval time.Duration, cond func() (bool, e
 // waitSim waits until the simulated time reaches at (while the daemon
 // runs; a stopped clock never gets there and the wait ends with ctx).
 func (e *e2eEnv) waitSim(ctx context.Context, at time.Time) error {
-	return pollUntil(ctx, 2*time.Millisecond, func() (bool, error) {
+	return e2ePoll(ctx, 2*time.Millisecond, func() (bool, error) {
 		return !e.simNow().Before(at), e.exitedEarly()
 	})
 }
 
-func tailFile(path string, n int) string {
+// waitQuiet waits until the running daemon's log has not grown for quiet
+// (of real time).
+func (e *e2eEnv) waitQuiet(ctx context.Context, quiet time.Duration) error {
+	e.mu.Lock()
+	path := e.lastLog
+	e.mu.Unlock()
+	var size int64 = -1
+	var since time.Time
+	return e2ePoll(ctx, 20*time.Millisecond, func() (bool, error) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return false, err
+		}
+		if fi.Size() != size {
+			size, since = fi.Size(), time.Now()
+			return false, e.exitedEarly()
+		}
+		return time.Since(since) >= quiet, e.exitedEarly()
+	})
+}
+
+func e2eTailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""

@@ -68,6 +68,7 @@ type killer struct {
 	mu    sync.Mutex
 	kills int
 	trail []string // "sim time (why)"
+	why   []string
 }
 
 func newKiller(e *e2eEnv, plan killPlan, rng *rand.Rand) *killer {
@@ -87,6 +88,17 @@ func (k *killer) afterReply(replyRecord) {
 		default:
 		}
 	}
+}
+
+// reasons counts the kills by what set them off.
+func (k *killer) reasons() map[string]int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := map[string]int{}
+	for _, w := range k.why {
+		out[w]++
+	}
+	return out
 }
 
 func (k *killer) count() (int, []string) {
@@ -201,6 +213,7 @@ func (k *killer) run(ctx context.Context, stop <-chan struct{}) error {
 		k.mu.Lock()
 		k.kills++
 		k.trail = append(k.trail, fmt.Sprintf("%s (%s)", k.e.simNow().Format("Mon 15:04:05"), why))
+		k.why = append(k.why, why)
 		k.mu.Unlock()
 		if err := k.e.start(); err != nil {
 			return err
@@ -269,18 +282,28 @@ func testE2EKills(t *testing.T, bin string, table *reliabilityTable) {
 		dec.add(out.Decisions)
 		hits.Steps += out.Hits.Steps
 		hits.Data += out.Hits.Data
+		for why, n := range out.Hits.Why {
+			if hits.Why == nil {
+				hits.Why = map[string]int{}
+			}
+			hits.Why[why] += n
+		}
 		if out.ok() && kills > 0 {
 			survived += kills
 			weeksOK++
 		}
 	}
-	t.Logf("%d kills in %d weeks; %d weeks passed every check; %d kills interrupted a running step, %d a mail in the DATA window",
-		done, weeks, weeksOK, hits.Steps, hits.Data)
+	t.Logf("%d kills in %d weeks; %d weeks passed every check; %d kills interrupted a running step, %d a mail in the DATA window; set off by: %v",
+		done, weeks, weeksOK, hits.Steps, hits.Data, hits.Why)
 	if done < total {
 		t.Errorf("only %d of %d kills done in %d weeks", done, total, weeks)
 	}
+	dups := dupSummary(mail)
+	if hits.Data > 0 {
+		dups += fmt.Sprintf(", from the %d kills that fell between DATA and fabu recording the answer", hits.Data)
+	}
 	table.add(reliabilityRow{Fault: fmt.Sprintf("SIGKILL at a random point, restart at once (%d weeks)", weeks),
-		Trials: done, Survived: survived, Lost: mail.Lost, Duplicates: dupSummary(mail), Decisions: decisionSummary(dec)})
+		Trials: done, Survived: survived, Lost: lostSummary(mail), Duplicates: dups, Decisions: decisionSummary(dec)})
 }
 
 // runKillWeek plays one week while the killer follows plan.
@@ -317,6 +340,7 @@ func runKillWeek(t *testing.T, bin string, plan killPlan, rng *rand.Rand) (weekO
 	hits := killHits{
 		Steps: e.logCount("step was interrupted; running it again"),
 		Data:  e.logCount("sending it again flagged as a possible duplicate"),
+		Why:   k.reasons(),
 	}
 	t.Logf("kills that interrupted a running step: %d; a mail between DATA and fabu recording the answer: %d", hits.Steps, hits.Data)
 	out := e.finishWeek(ctx)
@@ -330,4 +354,6 @@ func runKillWeek(t *testing.T, bin string, plan killPlan, rng *rand.Rand) (weekO
 type killHits struct {
 	Steps int // a scheduled step was running (state "running" found at start)
 	Data  int // a mail was "sending": handed over with DATA, answer not yet recorded
+	// Why counts the kills by what set them off.
+	Why map[string]int
 }

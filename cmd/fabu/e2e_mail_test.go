@@ -123,7 +123,7 @@ func (e *e2eEnv) waitStep(ctx context.Context, user e2ePerson, step string) (*e2
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	p := e.poller(user.Email())
-	err := pollUntil(ctx, 100*time.Millisecond, func() (bool, error) {
+	err := e2ePoll(ctx, 100*time.Millisecond, func() (bool, error) {
 		ms, err := p.find(ctx, step)
 		if err != nil {
 			lastErr = err
@@ -219,15 +219,15 @@ func replyFuncs(t *template.Template) template.FuncMap {
 			err := t.ExecuteTemplate(&b, name, data)
 			return b.String(), err
 		},
-		"b64gb":   func(s string) (string, error) { return b64gb(s) },
-		"b64utf8": func(s string) string { return wrap76(base64.StdEncoding.EncodeToString([]byte(crlf(s)))) },
-		"qp":      qpUTF8,
-		"qpgb":    qpGB,
+		"b64gb":   func(s string) (string, error) { return e2eB64GB(s) },
+		"b64utf8": func(s string) string { return e2eWrap76(base64.StdEncoding.EncodeToString([]byte(e2eCRLF(s)))) },
+		"qp":      e2eQPUTF8,
+		"qpgb":    e2eQPGB,
 		"wordUTF8": func(s string) string {
 			// One encoded word per folded line, as mail clients write them.
 			return strings.ReplaceAll(mime.BEncoding.Encode("UTF-8", s), "?= =?", "?=\n =?")
 		},
-		"wordGB": wordGB,
+		"wordGB": e2eWordGB,
 		"quote": func(s string) string {
 			lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 			for i, l := range lines {
@@ -279,11 +279,11 @@ func replyFuncs(t *template.Template) template.FuncMap {
 	}
 }
 
-func crlf(s string) string {
+func e2eCRLF(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
 }
 
-func wrap76(s string) string {
+func e2eWrap76(s string) string {
 	var b strings.Builder
 	for len(s) > 76 {
 		b.WriteString(s[:76])
@@ -294,30 +294,30 @@ func wrap76(s string) string {
 	return b.String()
 }
 
-func gb18030(s string) ([]byte, error) {
+func e2eGB18030(s string) ([]byte, error) {
 	return simplifiedchinese.GB18030.NewEncoder().Bytes([]byte(s))
 }
 
-func b64gb(s string) (string, error) {
-	b, err := gb18030(crlf(s))
+func e2eB64GB(s string) (string, error) {
+	b, err := e2eGB18030(e2eCRLF(s))
 	if err != nil {
 		return "", err
 	}
-	return wrap76(base64.StdEncoding.EncodeToString(b)), nil
+	return e2eWrap76(base64.StdEncoding.EncodeToString(b)), nil
 }
 
-func qpUTF8(s string) (string, error) { return qp([]byte(crlf(s))) }
+func e2eQPUTF8(s string) (string, error) { return e2eQP([]byte(e2eCRLF(s))) }
 
-// qpGB is quoted-printable GB18030, what Outlook on Chinese Windows sends.
-func qpGB(s string) (string, error) {
-	b, err := gb18030(crlf(s))
+// e2eQPGB is quoted-printable GB18030, what Outlook on Chinese Windows sends.
+func e2eQPGB(s string) (string, error) {
+	b, err := e2eGB18030(e2eCRLF(s))
 	if err != nil {
 		return "", err
 	}
-	return qp(b)
+	return e2eQP(b)
 }
 
-func qp(data []byte) (string, error) {
+func e2eQP(data []byte) (string, error) {
 	var b bytes.Buffer
 	w := quotedprintable.NewWriter(&b)
 	if _, err := w.Write(data); err != nil {
@@ -329,9 +329,9 @@ func qp(data []byte) (string, error) {
 	return strings.ReplaceAll(b.String(), "\r\n", "\n"), nil
 }
 
-// wordGB encodes s as RFC 2047 words in GB18030, the way QQ Mail and
+// e2eWordGB encodes s as RFC 2047 words in GB18030, the way QQ Mail and
 // Chinese Outlook write subjects and names: at most 45 bytes per word.
-func wordGB(s string) (string, error) {
+func e2eWordGB(s string) (string, error) {
 	var words []string
 	for s != "" {
 		n := 0
@@ -342,7 +342,7 @@ func wordGB(s string) (string, error) {
 			}
 			n += size
 		}
-		b, err := gb18030(s[:n])
+		b, err := e2eGB18030(s[:n])
 		if err != nil {
 			return "", err
 		}
@@ -352,7 +352,7 @@ func wordGB(s string) (string, error) {
 	return strings.Join(words, "\n "), nil
 }
 
-func randHex(n int) string {
+func e2eRandHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
@@ -389,8 +389,8 @@ func (b *replyBook) all() []replyRecord {
 	return slices.Clone(b.list)
 }
 
-// formatAddrs writes addresses the way a client shows them in a quote.
-func formatAddrs(list []*gomail.Address, qq bool) string {
+// e2eFormatAddrs writes addresses the way a client shows them in a quote.
+func e2eFormatAddrs(list []*gomail.Address, qq bool) string {
 	parts := make([]string, 0, len(list))
 	for _, a := range list {
 		switch {
@@ -413,7 +413,7 @@ func (e *e2eEnv) renderReply(from e2ePerson, orig *e2eMail, client, body string)
 	if orig.ReplyTo == "" {
 		return nil, "", fmt.Errorf("the %s mail %s has no Reply-To", orig.Step, orig.MessageID)
 	}
-	id := randHex(8)
+	id := e2eRandHex(8)
 	switch client {
 	case clientOutlook:
 		messageID = fmt.Sprintf("HK0PR01MB%s@HK0PR01MB2721.apcprd01.prod.exchangelabs.com", strings.ToUpper(id))
@@ -424,7 +424,7 @@ func (e *e2eEnv) renderReply(from e2ePerson, orig *e2eMail, client, body string)
 	default:
 		messageID = fmt.Sprintf("%s.%s.Coremail.%s", id[:8], id[8:], from.Email())
 	}
-	d := replyFor(from, orig, client, body, messageID, e.simNow(), randHex(12))
+	d := replyFor(from, orig, client, body, messageID, e.simNow(), e2eRandHex(12))
 	raw, err = renderReplyTemplate(client, d)
 	return raw, messageID, err
 }
@@ -444,7 +444,7 @@ func replyFor(from e2ePerson, orig *e2eMail, client, body, messageID string, dat
 		Date:       date, Boundary: boundary,
 		Body:     body,
 		OrigFrom: orig.From, OrigFromName: orig.FromName,
-		OrigTo: formatAddrs(orig.To, client == clientQQ), OrigCc: formatAddrs(orig.Cc, client == clientQQ),
+		OrigTo: e2eFormatAddrs(orig.To, client == clientQQ), OrigCc: e2eFormatAddrs(orig.Cc, client == clientQQ),
 		OrigDate: orig.Date, Quote: strings.TrimRight(orig.Text, "\n"),
 	}
 }
@@ -475,7 +475,7 @@ func (e *e2eEnv) reply(ctx context.Context, from e2ePerson, orig *e2eMail, clien
 	if err != nil {
 		return "", err
 	}
-	err = pollUntil(ctx, 200*time.Millisecond, func() (bool, error) {
+	err = e2ePoll(ctx, 200*time.Millisecond, func() (bool, error) {
 		err := e.lab.Submit(ctx, from.Email(), []string{orig.ReplyTo}, raw)
 		if err == nil {
 			return true, nil

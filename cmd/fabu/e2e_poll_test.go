@@ -91,7 +91,7 @@ func (p *mailboxPoller) findLocked(ctx context.Context, steps []string) ([]*e2eM
 		}
 		for _, b := range bufs {
 			raw := b.FindBodySection(section)
-			m, err := parseE2EMail(maillab.Message{UID: uint32(b.UID), Raw: raw, MessageID: headerMessageID(raw)})
+			m, err := parseE2EMail(maillab.Message{UID: uint32(b.UID), Raw: raw, MessageID: e2eHeaderMessageID(raw)})
 			if err != nil {
 				return nil, err
 			}
@@ -113,11 +113,11 @@ func (p *mailboxPoller) findLocked(ctx context.Context, steps []string) ([]*e2eM
 			}
 		}
 	}
-	sortByUID(out)
+	e2eSortByUID(out)
 	return out, nil
 }
 
-func sortByUID(ms []*e2eMail) {
+func e2eSortByUID(ms []*e2eMail) {
 	for i := 1; i < len(ms); i++ {
 		for j := i; j > 0 && ms[j].UID < ms[j-1].UID; j-- {
 			ms[j], ms[j-1] = ms[j-1], ms[j]
@@ -125,9 +125,9 @@ func sortByUID(ms []*e2eMail) {
 	}
 }
 
-// headerMessageID reads the Message-ID header of a raw mail, without the
+// e2eHeaderMessageID reads the Message-ID header of a raw mail, without the
 // angle brackets.
-func headerMessageID(raw []byte) string {
+func e2eHeaderMessageID(raw []byte) string {
 	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
 	for _, line := range strings.Split(string(head), "\r\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Message-ID") {

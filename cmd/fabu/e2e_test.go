@@ -66,7 +66,7 @@ func testE2EWeek(t *testing.T, bin string, table *reliabilityTable) {
 	if out.ok() {
 		survived = 1
 	}
-	table.add(reliabilityRow{Fault: "none (a clean week)", Trials: 1, Survived: survived, Lost: out.Mail.Lost,
+	table.add(reliabilityRow{Fault: "none (a clean week)", Trials: 1, Survived: survived, Lost: lostSummary(out.Mail),
 		Duplicates: dupSummary(out.Mail), Decisions: decisionSummary(out.Decisions)})
 }
 
@@ -120,7 +120,7 @@ func TestRunIgnoresTestClockInNormalBuild(t *testing.T) {
 	var startsAt time.Time
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = pollUntil(ctx, 20*time.Millisecond, func() (bool, error) {
+	err = e2ePoll(ctx, 20*time.Millisecond, func() (bool, error) {
 		b, _ := os.ReadFile(logPath)
 		for _, line := range strings.Split(string(b), "\n") {
 			if !strings.Contains(line, `msg="train starts"`) {

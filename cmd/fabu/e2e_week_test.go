@@ -183,7 +183,7 @@ func (e *e2eEnv) approve(ctx context.Context, answer func(e2ePerson, *e2eMail, s
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	ops, mgr := e.poller(pOps.Email()), e.poller(pManager.Email())
-	err := pollUntil(ctx, 100*time.Millisecond, func() (bool, error) {
+	err := e2ePoll(ctx, 100*time.Millisecond, func() (bool, error) {
 		appr, err := ops.find(ctx, "approved")
 		if err != nil {
 			lastErr = err
@@ -225,7 +225,7 @@ func (e *e2eEnv) waitHandled(ctx context.Context, mid string) error {
 	id := "<" + strings.Trim(mid, "<>") + ">"
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return pollUntil(ctx, 20*time.Millisecond, func() (bool, error) {
+	return e2ePoll(ctx, 20*time.Millisecond, func() (bool, error) {
 		if err := e.exitedEarly(); err != nil {
 			return false, err
 		}
