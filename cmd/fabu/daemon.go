@@ -400,8 +400,9 @@ func (o watchObserver) Mail(r ledger.Received) {
 		o.d.opts.MailRead(r)
 	}
 }
+// Retrying is logged by the watcher itself; the daemon only counts it.
 func (o watchObserver) Retrying(err error, delay time.Duration) {
-	o.d.log.Warn("IMAP session failed; reconnecting", "err", err, "in", delay.Round(time.Millisecond))
+	o.d.metrics.IMAPUp.Set(0)
 }
 
 func smtpOptions(c *config.Config, tlsConf *tls.Config) outbox.SMTPOptions {
