@@ -400,6 +400,7 @@ func (o watchObserver) Mail(r ledger.Received) {
 		o.d.opts.MailRead(r)
 	}
 }
+
 // Retrying is logged by the watcher itself; the daemon only counts it.
 func (o watchObserver) Retrying(err error, delay time.Duration) {
 	o.d.metrics.IMAPUp.Set(0)
