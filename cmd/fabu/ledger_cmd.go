@@ -47,15 +47,7 @@ func newLedgerImportCmd(a *app) *cobra.Command {
 			"The status the sheet writes is accepted as the team's word, and audited when it changes.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			words, err := statusWords(c)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(c, nil)
+			words, s, err := a.openLedger()
 			if err != nil {
 				return err
 			}
@@ -118,15 +110,7 @@ func newLedgerExportCmd(a *app) *cobra.Command {
 			default:
 				return usageError("--encoding %q: use utf-8 or gb18030", encoding)
 			}
-			c, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			words, err := statusWords(c)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(c, nil)
+			words, s, err := a.openLedger()
 			if err != nil {
 				return err
 			}
@@ -313,15 +297,7 @@ func newLedgerShowCmd(a *app) *cobra.Command {
 		Short: "Show one entry: every field with its Chinese header and English name",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			words, err := statusWords(c)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(c, nil)
+			words, s, err := a.openLedger()
 			if err != nil {
 				return err
 			}
@@ -455,15 +431,7 @@ func newLedgerSetCmd(a *app) *cobra.Command {
 				}
 				changes = append(changes, change{field, value})
 			}
-			c, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			words, err := statusWords(c)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(c, nil)
+			words, s, err := a.openLedger()
 			if err != nil {
 				return err
 			}
@@ -510,4 +478,22 @@ func showEmpty(s string) string {
 		return "(empty)"
 	}
 	return s
+}
+
+// openLedger loads the config's status words and opens the store: what
+// every ledger command starts with. The caller closes the store.
+func (a *app) openLedger() (*ledger.StatusWords, *ledger.Store, error) {
+	c, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	words, err := statusWords(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := a.openStore(c, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return words, s, nil
 }
