@@ -46,12 +46,15 @@ func TestMain(m *testing.M) {
 func crashChild(db, smtpAddr string) error {
 	say := func(phase string) { fmt.Println("phase", phase) }
 	say("start")
-	store, err := ledger.Open(db, ledger.Options{LockTimeout: 10 * time.Second})
+	clock := &testClock{t: friday}
+	// The store runs on the test's clock too: the outbox stamps a mail's
+	// first attempt with the store's time, which must not be in the future
+	// of the worker's clock.
+	store, err := ledger.Open(db, ledger.Options{LockTimeout: 10 * time.Second, Now: clock.Now})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	clock := &testClock{t: friday}
 	tr := newTrain(childTB{}, store, clock, "zh-CN")
 	ctx := context.Background()
 	say("cut")
